@@ -32,6 +32,11 @@ CONNECTION_FIELDS: dict[str, dict[str, Any]] = {
         "description": "Seconds before the first retry; each later retry waits twice as long, with jitter.",
         "schema": {"type": ["number", "null"], "default": 1, "minimum": 0},
     },
+    "retry_max_wait": {
+        "label": "Retry max wait",
+        "description": "Maximum seconds between two retries, and the longest Retry-After that is honoured.",
+        "schema": {"type": ["number", "null"], "default": 30, "minimum": 0},
+    },
     "proxies": {
         "label": "Proxies",
         "description": 'JSON object mapping a scheme to a proxy URL, for example {"https": "http://proxy:3128"}.',
@@ -65,6 +70,7 @@ def get_provider_info() -> dict[str, Any]:
                         "timeout": "30",
                         "max_retries": "3",
                         "retry_backoff": "1",
+                        "retry_max_wait": "30",
                     },
                 },
                 "conn-fields": CONNECTION_FIELDS,

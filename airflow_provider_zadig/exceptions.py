@@ -108,12 +108,17 @@ class ZadigAPIError(ZadigError):
                     "method": self.method,
                     "path": self.path,
                 },
+                self.retry_after,
             ),
         )
 
 
-def _rebuild_api_error(cls: type[ZadigAPIError], message: str, attributes: dict[str, Any]) -> ZadigAPIError:
-    return cls(message, **attributes)
+def _rebuild_api_error(
+    cls: type[ZadigAPIError], message: str, attributes: dict[str, Any], retry_after: float | None = None
+) -> ZadigAPIError:
+    error = cls(message, **attributes)
+    error.retry_after = retry_after
+    return error
 
 
 class ZadigBadRequestError(ZadigAPIError):

@@ -1,0 +1,1 @@
+"""Extra links that open Zadig pages from the Airflow UI. Import them from :mod:`.zadig`."""

@@ -1,0 +1,1 @@
+"""Sensors that wait on Zadig workflow tasks. Import them from their modules."""
