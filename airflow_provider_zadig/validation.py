@@ -102,6 +102,7 @@ def _parse_items(items: Sequence[Any] | None, field: str) -> list[Any]:
     from pydantic import ValidationError
 
     from airflow_provider_zadig.models import JobInput, WorkflowParameter
+    from airflow_provider_zadig.models.base import describe_validation_error
 
     model = WorkflowParameter if field == "parameters" else JobInput
     parsed = []
@@ -112,13 +113,9 @@ def _parse_items(items: Sequence[Any] | None, field: str) -> list[Any]:
         try:
             parsed.append(model.model_validate(item))
         except ValidationError as error:
-            problems = "; ".join(f"{_location(e['loc'])}: {e['msg']}" for e in error.errors())
+            problems = describe_validation_error(error)
             raise ZadigConfigurationError(f"invalid {field}[{index}]: {problems}") from error
     return parsed
-
-
-def _location(loc: Iterable[Any]) -> str:
-    return ".".join(str(part) for part in loc) or "<value>"
 
 
 def _duplicates(names: Iterable[str]) -> list[str]:

@@ -18,6 +18,7 @@ from airflow_provider_zadig.exceptions import (
     ZadigPermissionError,
 )
 from airflow_provider_zadig.models import ApprovalGate, WorkflowTask
+from airflow_provider_zadig.models.task import API_APPROVAL_TYPES
 
 #: Approval kinds that are decided in a chat app, with the app's name.
 IN_APP_APPROVALS = {"lark": "Feishu (Lark)", "dingtalk": "DingTalk", "workwx": "WeCom (WeChat Work)"}
@@ -71,7 +72,7 @@ def select_gate(task: WorkflowTask, approval_name: str | None, workflow_key: str
             f"{where.capitalize()} waits for an approval, but the server does not say which one "
             f"({describe_gate(gate)}). Name the approval's stage in approval_name."
         )
-    if gate.approval_type not in ("native", ""):
+    if gate.approval_type not in API_APPROVAL_TYPES:
         raise ZadigConfigurationError(
             f"Approval {describe_gate(gate)} in {where} has the kind {gate.approval_type!r}, which the "
             "Zadig OpenAPI cannot decide. Decide it in Zadig."

@@ -18,6 +18,7 @@ from airflow_provider_zadig.models import (
     WorkflowDefinition,
     WorkflowViewEntry,
 )
+from airflow_provider_zadig.models.base import describe_validation_error
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -39,14 +40,7 @@ def build_model(model_type: type[M], label: str, fields: Mapping[str, Any]) -> M
     try:
         return model_type.model_validate(dict(fields))
     except ValidationError as exc:
-        raise ZadigConfigurationError(f"Invalid {label}: {format_validation_error(exc)}") from None
-
-
-def format_validation_error(exc: ValidationError) -> str:
-    """Return ``location: message`` for each problem of a pydantic validation error, joined by ``; ``."""
-    return "; ".join(
-        f"{'.'.join(str(part) for part in error['loc']) or 'value'}: {error['msg']}" for error in exc.errors()
-    )
+        raise ZadigConfigurationError(f"Invalid {label}: {describe_validation_error(exc)}") from None
 
 
 def load_workflow_definition(definition: DefinitionSource) -> WorkflowDefinition:
@@ -94,6 +88,11 @@ def _read_definition_file(path: Path) -> Any:
     except OSError as exc:
         raise ZadigConfigurationError(
             f"Cannot read the workflow definition file {str(path)!r}: {exc.strerror or exc}"
+        ) from None
+    except UnicodeDecodeError as exc:
+        raise ZadigConfigurationError(
+            f"Cannot read the workflow definition file {str(path)!r}: it is not UTF-8 text ({exc.reason} "
+            f"at byte {exc.start}). Save it as UTF-8."
         ) from None
     if path.suffix.lower() == ".json":
         try:

@@ -118,24 +118,21 @@ def list_workflow_tasks(workflow_key: str, project_key: str, page_num: int, page
 
 
 def get_workflow_task(workflow_key: str, task_id: int) -> RequestSpec:
-    key = require_text("workflow_key", workflow_key)
-    task = require_task_id(task_id)
-    return RequestSpec(
-        "GET",
-        "/openapi/workflows/custom/task",
-        "get_workflow_task",
-        (("taskId", str(task)), ("workflowKey", key)),
-        context={"workflow_key": key, "task_id": task},
-    )
+    return _task_query("GET", "get_workflow_task", workflow_key, task_id)
 
 
 def cancel_workflow_task(workflow_key: str, task_id: int) -> RequestSpec:
+    return _task_query("DELETE", "cancel_workflow_task", workflow_key, task_id)
+
+
+def _task_query(method: str, operation: str, workflow_key: str, task_id: int) -> RequestSpec:
+    """Return a request on ``/openapi/workflows/custom/task`` that names the task in its query string."""
     key = require_text("workflow_key", workflow_key)
     task = require_task_id(task_id)
     return RequestSpec(
-        "DELETE",
+        method,
         "/openapi/workflows/custom/task",
-        "cancel_workflow_task",
+        operation,
         (("taskId", str(task)), ("workflowKey", key)),
         context={"workflow_key": key, "task_id": task},
     )

@@ -127,9 +127,10 @@ def error_from_response(
     :param conn_id: the Airflow connection id, named in authentication and configuration hints.
     :param operation: the hook method, such as ``execute_workflow``, to choose the hint.
     :param context: identifiers that were sent (such as ``workflow_key``), repeated in the message.
-    :param redact: texts to remove from the message (the API token, should a gateway echo it).
+    :param redact: texts to remove from the body (the API token, should a gateway echo it). They are
+        removed before the body is truncated, because a secret cut in two would no longer match.
     """
-    body = parse_error_body(body_text, header(headers, "Content-Type"))
+    body = parse_error_body(redact_secrets(body_text, redact), header(headers, "Content-Type"))
     error_class = classify(status, body)
     hint = hint_for(
         error_class,
@@ -141,9 +142,6 @@ def error_from_response(
         header(headers, "Location"),
     )
     message = _compose(method, path, status, body, context, hint)
-    for secret in redact:
-        if secret:
-            message = message.replace(secret, "***")
     error = error_class(
         message,
         status_code=status,
@@ -184,10 +182,20 @@ def classify(status: int, body: ErrorBody) -> type[ZadigAPIError]:
 
 
 def unexpected_body_error(
-    status: int, content_type: str | None, body_text: str, method: str, path: str, conn_id: str
+    status: int,
+    content_type: str | None,
+    body_text: str,
+    method: str,
+    path: str,
+    conn_id: str,
+    redact: Sequence[str] = (),
 ) -> ZadigAPIError:
-    """Return the error for a successful status whose body is not the JSON that Zadig sends."""
-    body = parse_error_body(body_text, content_type)
+    """
+    Return the error for a successful status whose body is not the JSON that Zadig sends.
+
+    :param redact: texts to remove from the body before it is quoted, as for :func:`error_from_response`.
+    """
+    body = parse_error_body(redact_secrets(body_text, redact), content_type)
     message = (
         f"{method} {path} returned HTTP {status} with a body that is not JSON ({body.summary}). "
         f"The host of Airflow connection {conn_id!r} may point at the Zadig web UI or at a login "
@@ -210,6 +218,17 @@ def is_finished_task_cancel(error: ZadigAPIError) -> bool:
     return "cannot cancel" in (error.description or "").lower()
 
 
+def is_duplicate_ticket(error: ZadigAPIError) -> bool:
+    """
+    Return whether Zadig rejected a pre-approval ticket because one with its approval id exists.
+
+    Zadig sends code 7100 (``ErrCreateApprovalTicket``) for a missing project as well. Only the
+    description tells the two apart: a duplicate carries Mongo's ``E11000 duplicate key error``.
+    """
+    description = (error.description or "").lower()
+    return error.code == 7100 and ("e11000" in description or "duplicate key" in description)
+
+
 def describe_context(context: Mapping[str, Any] | None) -> str:
     """Return ``sent workflow_key='a', task_id=3`` for the identifiers of a request, or ``""``."""
     if not context:
@@ -224,6 +243,14 @@ def header(headers: Mapping[str, str], name: str) -> str | None:
         return value
     lower = name.lower()
     return next((item for key, item in headers.items() if key.lower() == lower), None)
+
+
+def redact_secrets(text: str, secrets: Sequence[str]) -> str:
+    """Return ``text`` with every occurrence of each non-empty secret replaced by ``***``."""
+    for secret in secrets:
+        if secret:
+            text = text.replace(secret, "***")
+    return text
 
 
 def shorten(text: str, limit: int = MAX_BODY_CHARS) -> str:

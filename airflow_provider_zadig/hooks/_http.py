@@ -48,9 +48,9 @@ class SyncTransport:
 
     Idempotent requests are retried after a connection error and HTTP 429, 502, 503 and 504. A
     creating request is retried only when Zadig surely did not receive it: a refused connection, a
-    connect timeout or HTTP 429. Any other failure of a creating request, such as a read timeout or a
-    502 from a gateway, raises :class:`ZadigAmbiguousRequestError`, so that the caller can check
-    the server before anything is sent again.
+    connect timeout or HTTP 429. Its other transient failures, such as a read timeout or a 502 from
+    a gateway, raise :class:`ZadigAmbiguousRequestError`, so that the caller can check the server
+    before anything is sent again. Any other error response is raised as it is.
     """
 
     def __init__(self, settings: ZadigConnectionSettings, logger: _retry.LoggerLike) -> None:
@@ -155,8 +155,9 @@ def _never_received(exc: ZadigError) -> bool:
     if isinstance(cause, requests.exceptions.ConnectTimeout):
         return True
     if isinstance(cause, requests.exceptions.ConnectionError) and cause.args:
-        # urllib3 wraps a refused connection, a DNS failure and a connect timeout in
-        # MaxRetryError(reason=NewConnectionError), a subclass of ConnectTimeoutError.
+        # urllib3 2.x wraps a refused connection and a DNS failure in MaxRetryError(reason=
+        # NewConnectionError), and a connect timeout in MaxRetryError(reason=ConnectTimeoutError).
+        # NewConnectionError subclasses ConnectTimeoutError, so one check covers all three.
         reason = getattr(cause.args[0], "reason", None)
         return isinstance(reason, ConnectTimeoutError)
     return False

@@ -12,8 +12,10 @@ raises :class:`ZadigAmbiguousRequestError` with what it found:
 - task retry: the task is read again. A status other than failed/timeout/cancelled/reject means
   the retry took effect. It is never sent again.
 - approve: sent again, because Zadig rejects a second vote of the same user ("have approve already").
-- view create, workflow create, ticket: the view or workflow is looked up first. When it is missing,
-  the request is sent again, because Zadig rejects a duplicate name or approval id.
+- view create, workflow create: the view or workflow is looked up first, and the request is sent
+  again only when it is missing. Zadig rejects a duplicate name, so a second view or workflow
+  cannot appear.
+- ticket: sent again without a lookup, because Zadig rejects a duplicate approval id.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from airflow_provider_zadig.exceptions import (
     ZadigError,
 )
 from airflow_provider_zadig.hooks._endpoints import RequestSpec
+from airflow_provider_zadig.hooks._errors import is_duplicate_ticket
 from airflow_provider_zadig.models import (
     RETRYABLE_STATUSES,
     ApprovalGate,
@@ -174,12 +177,6 @@ def recover_approval(
 def recover_ticket(hook: ZadigHookBase, error: ZadigAmbiguousRequestError, spec: RequestSpec) -> None:
     """Send the ticket again: Zadig rejects a duplicate approval id (code 7100, a duplicate-key text)."""
     resend_once(hook, spec, error, is_duplicate_ticket)
-
-
-def is_duplicate_ticket(error: ZadigAPIError) -> bool:
-    """Return whether Zadig rejected a ticket because its approval id exists (a unique index violation)."""
-    text = (error.description or "").lower()
-    return error.code == 7100 and ("duplicate" in text or "e11000" in text)
 
 
 def _describe_new_tasks(new_tasks: list[WorkflowTaskBrief], newest_before: int, user: str | None) -> str:

@@ -19,6 +19,7 @@ from airflow_provider_zadig.hooks._errors import (
     shorten,
     unexpected_body_error,
 )
+from airflow_provider_zadig.models.base import describe_validation_error
 
 T = TypeVar("T")
 
@@ -75,7 +76,7 @@ def read_response(
         return json.loads(text)
     except ValueError:
         raise unexpected_body_error(
-            status, content_type, text, spec.method, spec.path, settings.conn_id
+            status, content_type, text, spec.method, spec.path, settings.conn_id, redact=(settings.token,)
         ) from None
 
 
@@ -89,13 +90,9 @@ def parse_model(model_type: type[T], data: Any, spec: RequestSpec) -> T:
         adapter: TypeAdapter[T] = _adapter(cast(Hashable, model_type))
         return adapter.validate_python(data)
     except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(part) for part in error['loc']) or 'body'}: {error['msg']}"
-            for error in exc.errors()
-        )
         message = (
             f"{spec.description} returned a body that does not match the Zadig v3.4 API "
-            f"({shorten(problems, 300)}). "
+            f"({shorten(describe_validation_error(exc), 300)}). "
             "The server may run an unsupported Zadig version, or the host may point at another service."
         )
         raise ZadigAPIError(message, status_code=200, method=spec.method, path=spec.path) from None

@@ -8,6 +8,12 @@ many failures to tolerate and how long to wait between polls.
 All clients on one event loop share one ``aiohttp.ClientSession``, and pass their TLS, timeout and
 proxy settings with each request, so that thousands of deferred tasks do not open thousands of
 connection pools. Call :func:`close_shared_sessions` at shutdown or at the end of a test.
+
+The session does not read the environment itself (``trust_env=False``), because aiohttp would then
+also read ``~/.netrc``. When that file has an entry for the Zadig host, or a ``default`` entry,
+aiohttp 3.14 raises ``ValueError`` for every request that carries an ``Authorization`` header. The
+client looks up ``HTTP_PROXY``, ``HTTPS_PROXY`` and ``NO_PROXY`` itself instead, as the sync hook's
+``requests`` session does.
 """
 
 from __future__ import annotations
@@ -16,9 +22,11 @@ import asyncio
 import logging
 import ssl
 import time
+import urllib.request
 import weakref
 from functools import lru_cache
 from typing import Any
+from urllib.parse import urlsplit
 
 import aiohttp
 from yarl import URL
@@ -47,7 +55,7 @@ def _shared_session() -> aiohttp.ClientSession:
     session = _sessions.get(loop)
     if session is None or session.closed:
         # No cookie jar: the session serves clients of many connections, which must not share cookies.
-        session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), trust_env=True)
+        session = aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar(), trust_env=False)
         _sessions[loop] = session
     return session
 
@@ -70,6 +78,18 @@ def _ssl_option(verify: bool | str) -> ssl.SSLContext | bool:
     if isinstance(verify, str):
         return _ca_bundle_context(verify)
     return verify
+
+
+def _environment_proxy(url: str) -> str | None:
+    """
+    Return the proxy that ``HTTP_PROXY`` or ``HTTPS_PROXY`` sets for ``url``, or ``None``.
+
+    The result is ``None`` also when ``NO_PROXY`` names the host.
+    """
+    parts = urlsplit(url)
+    if parts.hostname and urllib.request.proxy_bypass(parts.hostname):
+        return None
+    return urllib.request.getproxies().get(parts.scheme)
 
 
 class ZadigAsyncClient:
@@ -122,7 +142,7 @@ class ZadigAsyncClient:
                 data=body,
                 headers=headers,
                 ssl=_ssl_option(settings.verify),
-                proxy=settings.proxy_for(url),
+                proxy=settings.proxy_for(url) or _environment_proxy(url),
                 timeout=aiohttp.ClientTimeout(total=settings.timeout),
                 allow_redirects=False,
             ) as response:

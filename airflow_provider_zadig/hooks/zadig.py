@@ -245,18 +245,7 @@ class ZadigHook(ZadigWorkflowAdministration):
                 "Approval %s is already decided: %s", describe_gate(gate), gate.decision or gate.status.value
             )
             return gate
-        request = build_model(
-            ApproveRequest,
-            "approve request",
-            {
-                "task_id": task.task_id,
-                "workflow_key": workflow_key,
-                "stage_name": approve_target(gate),
-                "approve": approve,
-                "comment": comment,
-            },
-        )
-        spec = endpoints.approve_workflow_task(request.to_body())
+        spec = _approve_request(workflow_key, task, gate, approve, comment)
         try:
             self._send_decision(spec, workflow_key, gate, task)
         except ZadigNotFoundError:
@@ -299,3 +288,21 @@ class ZadigHook(ZadigWorkflowAdministration):
         target = approve_target(gate)
         task = self.get_workflow_task(workflow_key, task_id)
         return next((candidate for candidate in task.approval_gates() if candidate.matches(target)), gate)
+
+
+def _approve_request(
+    workflow_key: str, task: WorkflowTask, gate: ApprovalGate, approve: bool, comment: str
+) -> endpoints.RequestSpec:
+    """Return the approve call that decides ``gate``, with the name that the server expects."""
+    request = build_model(
+        ApproveRequest,
+        "approve request",
+        {
+            "task_id": task.task_id,
+            "workflow_key": workflow_key,
+            "stage_name": approve_target(gate),
+            "approve": approve,
+            "comment": comment,
+        },
+    )
+    return endpoints.approve_workflow_task(request.to_body())

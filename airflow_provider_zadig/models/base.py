@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 #: The text that replaces values the server flags with ``is_credential: true``.
 REDACTED = "***"
@@ -44,3 +45,32 @@ def redact_credentials(data: Any) -> Any:
     if isinstance(data, list):
         return [redact_credentials(item) for item in data]
     return data
+
+
+def describe_validation_error(error: ValidationError, *, bracket_indices: bool = False) -> str:
+    """
+    Return every problem of a validation error as ``location: message``, joined by ``; ``.
+
+    A problem of the whole object, which a model validator reports, shows its message alone.
+    Pydantic's ``Value error, `` prefix is left out.
+
+    :param bracket_indices: write list indices as ``parameters[2].repo.prs`` instead of the default
+        ``parameters.2.repo.prs``.
+    """
+    problems = []
+    for problem in error.errors():
+        location = error_location(problem["loc"], bracket_indices=bracket_indices)
+        message = str(problem["msg"]).removeprefix("Value error, ")
+        problems.append(f"{location}: {message}" if location else message)
+    return "; ".join(problems)
+
+
+def error_location(loc: Sequence[Any], *, bracket_indices: bool = False) -> str:
+    """Return a pydantic error location as a path, such as ``stages.0.name``, or ``""`` for the root."""
+    text = ""
+    for part in loc:
+        if bracket_indices and isinstance(part, int):
+            text += f"[{part}]"
+        else:
+            text += f".{part}" if text else str(part)
+    return text

@@ -197,32 +197,30 @@ class StageTask(ZadigResponseModel):
         decision = _decision(approval.get("reject_or_approve"))
         if not decision and any(vote.decision == "reject" for vote in votes):
             decision = "reject"
-        status = self.status
-        if (
-            not decision
-            and not status.is_terminal
-            and (status.is_waiting_for_approval or task_status.is_waiting_for_approval)
-        ):
-            status = WorkflowStatus.WAIT_FOR_APPROVAL
-        elif (
-            not decision
-            and status in (WorkflowStatus.RUNNING, WorkflowStatus.PREPARE)
-            and all(job.status == WorkflowStatus.NOT_STARTED for job in self.jobs)
-        ):
-            # A running stage whose approval is undecided has not started its jobs yet.
-            status = WorkflowStatus.WAIT_FOR_APPROVAL
         needed = approval.get("needed_approvers")
         return ApprovalGate(
             stage_name=self.name,
             job_task_name=self.name,
             approval_type=str(approval.get("type") or "native"),
-            status=status,
+            status=self.status if decision else self._undecided_approval_status(task_status),
             decision=decision,
             votes=votes,
             needed_approvers=needed if isinstance(needed, int) else None,
             description=str(approval.get("description") or ""),
             legacy=True,
         )
+
+    def _undecided_approval_status(self, task_status: WorkflowStatus) -> WorkflowStatus:
+        """Return the status of this stage's undecided approval: pending while the stage waits on it."""
+        status = self.status
+        if not status.is_terminal and (status.is_waiting_for_approval or task_status.is_waiting_for_approval):
+            return WorkflowStatus.WAIT_FOR_APPROVAL
+        if status in (WorkflowStatus.RUNNING, WorkflowStatus.PREPARE) and all(
+            job.status == WorkflowStatus.NOT_STARTED for job in self.jobs
+        ):
+            # A running stage whose approval is undecided has not started its jobs yet.
+            return WorkflowStatus.WAIT_FOR_APPROVAL
+        return status
 
 
 class WorkflowTask(ZadigResponseModel):

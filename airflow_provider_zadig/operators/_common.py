@@ -1,13 +1,13 @@
 """
-Helpers shared by the Zadig operators: XCom keys, argument checks, the execute request body, secret
-masking, and failures that skip Airflow's retries.
+What the Zadig operators share: XCom keys, argument checks, the execute request body, secret masking,
+and failures that skip Airflow's retries.
 
 Importing this module loads neither ``requests`` nor the models, so DAG files stay cheap to parse.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, NoReturn
 
@@ -114,6 +114,25 @@ def as_list(value: Any, argument: str) -> list[Any]:
     )
 
 
+def one_or_many(value: Any, argument: str, expected: str = "a list") -> list[Any]:
+    """
+    Return an argument that takes one item or a list of items as a list.
+
+    ``None`` and ``""`` give an empty list, and a single string or mapping is one item, so
+    ``envs="prod"`` means ``["prod"]``.
+
+    :param expected: what the error message says the argument should be, such as ``a list``.
+    :raises ZadigConfigurationError: the value is neither an item nor a sequence.
+    """
+    if value is None or value == "":
+        return []
+    if isinstance(value, (str, Mapping)):
+        return [value]
+    if isinstance(value, Sequence):
+        return list(value)
+    raise ZadigConfigurationError(f"invalid {argument} {value!r}: expected {expected}")
+
+
 def build_execute_request(
     project_key: str, workflow_key: str, parameters: list[Any], inputs: list[Any]
 ) -> ExecuteWorkflowRequest:
@@ -126,6 +145,7 @@ def build_execute_request(
     from pydantic import ValidationError
 
     from airflow_provider_zadig.models import ExecuteWorkflowRequest, find_unrendered_templates
+    from airflow_provider_zadig.models.base import describe_validation_error
 
     leftovers = find_unrendered_templates({"parameters": parameters, "inputs": inputs})
     if leftovers:
@@ -138,20 +158,7 @@ def build_execute_request(
             project_key=project_key, workflow_key=workflow_key, parameters=parameters, inputs=inputs
         )
     except ValidationError as exc:
-        problems = "; ".join(f"{location_text(error['loc'])}: {error['msg']}" for error in exc.errors())
+        problems = describe_validation_error(exc, bracket_indices=True)
         raise ZadigConfigurationError(
             f"invalid execute request for workflow {workflow_key!r}: {problems}"
         ) from None
-
-
-def location_text(loc: Sequence[Any]) -> str:
-    """Return a pydantic error location as a path, such as ``parameters[2].repo.prs``."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        elif text:
-            text += f".{part}"
-        else:
-            text = str(part)
-    return text or "request"

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import BaseOperator
 
 from airflow_provider_zadig.exceptions import ZadigAPIError, ZadigConfigurationError
-from airflow_provider_zadig.operators._common import fail_without_retry, require_text
+from airflow_provider_zadig.operators._common import fail_without_retry, one_or_many, require_text
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -128,20 +128,21 @@ class ZadigCreateApprovalTicketOperator(BaseOperator):
         from pydantic import ValidationError
 
         from airflow_provider_zadig.models import ApprovalTicketRequest
+        from airflow_provider_zadig.models.base import describe_validation_error
 
         try:
             return ApprovalTicketRequest(
                 project_key=require_text(self.project_key, "project_key"),
                 approval_id=require_text(_id_text(self.approval_id), "approval_id"),
                 status=_ticket_status(self.status),
-                envs=_as_list(self.envs, "envs"),
-                services=[_service(item) for item in _as_list(self.services, "services")],
-                users=[_user(item) for item in _as_list(self.users, "users")],
+                envs=one_or_many(self.envs, "envs"),
+                services=[_service(item) for item in one_or_many(self.services, "services")],
+                users=[_user(item) for item in one_or_many(self.users, "users")],
                 execution_window_start=self._timestamp(self.execution_window_start, "execution_window_start"),
                 execution_window_end=self._timestamp(self.execution_window_end, "execution_window_end"),
             )
         except ValidationError as error:
-            problems = "; ".join(_describe(detail) for detail in error.errors())
+            problems = describe_validation_error(error)
             raise ZadigConfigurationError(f"invalid pre-approval ticket: {problems}") from error
 
     def _timestamp(self, value: Any, field: str) -> int:
@@ -161,6 +162,8 @@ class ZadigCreateApprovalTicketOperator(BaseOperator):
 
     def _create(self, ticket: ApprovalTicketRequest) -> None:
         """Send the ticket. An existing ticket with this approval id is accepted unless ``fail_if_exists``."""
+        from airflow_provider_zadig.hooks._errors import is_duplicate_ticket
+
         hook = self._hook()
         try:
             hook.create_approval_ticket(**ticket.model_dump())
@@ -227,12 +230,6 @@ def _describe_time(seconds: int, unlimited: str) -> str:
     return datetime.fromtimestamp(seconds, timezone.utc).isoformat() if seconds else unlimited
 
 
-def is_duplicate_ticket(error: ZadigAPIError) -> bool:
-    """Return whether ``error`` is the response Zadig sends for an approval id that already has a ticket."""
-    description = (error.description or "").lower()
-    return error.code == TICKET_ERROR_CODE and ("e11000" in description or "duplicate key" in description)
-
-
 def _fail_on_permanent_error(error: ZadigAPIError) -> None:
     """Fail the Airflow task without retries when the error is one that a retry cannot fix."""
     # The hook's message already quotes the server and says which license or project key is needed.
@@ -263,26 +260,9 @@ def _ticket_status(value: Any) -> int:
     raise ZadigConfigurationError(f"invalid status {value!r}: use 1 (ticket in effect) or 0 (ticket void)")
 
 
-def _as_list(value: Any, field: str) -> list[Any]:
-    """Accept one item or a list of items, so ``envs="prod"`` means ``["prod"]``."""
-    if value is None or value == "":
-        return []
-    if isinstance(value, (str, Mapping)):
-        return [value]
-    if isinstance(value, Sequence):
-        return list(value)
-    raise ZadigConfigurationError(f"invalid {field} {value!r}: expected a list")
-
-
 def _service(item: Any) -> Any:
     return {"service_name": item} if isinstance(item, str) else item
 
 
 def _user(item: Any) -> Any:
     return {"email": item} if isinstance(item, str) else item
-
-
-def _describe(detail: Mapping[str, Any]) -> str:
-    location = ".".join(str(part) for part in detail.get("loc", ()))
-    message = str(detail.get("msg", "")).removeprefix("Value error, ")
-    return f"{location}: {message}" if location else message

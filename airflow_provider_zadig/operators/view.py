@@ -21,7 +21,7 @@ from airflow_provider_zadig.exceptions import (
     ZadigError,
     ZadigNotFoundError,
 )
-from airflow_provider_zadig.operators._common import fail_without_retry, require_text
+from airflow_provider_zadig.operators._common import fail_without_retry, one_or_many, require_text
 
 if TYPE_CHECKING:
     from airflow.providers.common.compat.sdk import Context
@@ -313,7 +313,7 @@ def normalise_view_entries(value: Any, field: str, *, enabled: bool) -> list[Wor
     :raises ZadigConfigurationError: an entry is invalid, or one key is given with two workflow types.
     """
     entries: dict[str, WorkflowViewEntry] = {}
-    for index, item in enumerate(_as_list(value, field)):
+    for index, item in enumerate(one_or_many(value, field, "a list of workflow keys")):
         entry = _entry(item, f"{field}[{index}]", enabled)
         seen = entries.get(entry.workflow_key)
         if seen is not None and seen.workflow_type != entry.workflow_type:
@@ -329,6 +329,7 @@ def _entry(item: Any, location: str, enabled: bool) -> WorkflowViewEntry:
     from pydantic import ValidationError
 
     from airflow_provider_zadig.models import WorkflowViewEntry
+    from airflow_provider_zadig.models.base import describe_validation_error
 
     fields = {"workflow_key": item.strip()} if isinstance(item, str) else item
     if not isinstance(fields, Mapping):
@@ -336,22 +337,10 @@ def _entry(item: Any, location: str, enabled: bool) -> WorkflowViewEntry:
     try:
         return WorkflowViewEntry.model_validate({**fields, "enabled": enabled})
     except ValidationError as error:
-        problems = "; ".join(
-            f"{'.'.join(map(str, detail['loc']))}: {detail['msg']}" for detail in error.errors()
-        )
         raise ZadigConfigurationError(
-            f"invalid {location}: {problems}. A workflow_type must be 'custom' or 'product'"
+            f"invalid {location}: {describe_validation_error(error)}. "
+            "A workflow_type must be 'custom' or 'product'"
         ) from error
-
-
-def _as_list(value: Any, field: str) -> list[Any]:
-    if value is None or value == "":
-        return []
-    if isinstance(value, (str, Mapping)):
-        return [value]
-    if isinstance(value, Sequence):
-        return list(value)
-    raise ZadigConfigurationError(f"invalid {field} {value!r}: expected a list of workflow keys")
 
 
 def _keys(entries: Sequence[WorkflowViewEntry]) -> list[str]:

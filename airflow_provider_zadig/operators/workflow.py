@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 from airflow.providers.common.compat.sdk import AirflowFailException
 
 from airflow_provider_zadig.exceptions import (
+    ZadigAmbiguousRequestError,
     ZadigAPIError,
     ZadigBadRequestError,
     ZadigConfigurationError,
@@ -28,7 +29,12 @@ if TYPE_CHECKING:
     import jinja2
     from airflow.providers.common.compat.sdk import Context
 
-    from airflow_provider_zadig.models import ExecuteWorkflowRequest, WorkflowDetail, WorkflowTask
+    from airflow_provider_zadig.models import (
+        ExecuteWorkflowRequest,
+        ExecuteWorkflowResult,
+        WorkflowDetail,
+        WorkflowTask,
+    )
     from airflow_provider_zadig.operators._durable import TaskRecord
 
 #: The values of ``failed_task_policy``.
@@ -65,7 +71,10 @@ class ZadigExecuteWorkflowOperator(ZadigTaskWaitOperator):
     and a task that passed succeeds at once, without a second execute request. For a task that ended
     ``failed``, ``timeout``, ``cancelled`` or ``reject``, ``failed_task_policy`` decides. Clearing
     the Airflow task starts afresh. Airflow before 3.3 has no ``task_state_store``, so there each
-    try executes a new task unless ``run_marker_parameter`` is set.
+    try executes a new task unless ``run_marker_parameter`` is set. When the response to the execute
+    request is lost (a read timeout, or HTTP 502, 503 or 504 from a gateway) and the hook cannot tell
+    whether a task started, the Airflow task fails without retries unless ``run_marker_parameter``
+    is set, because only the marker lets a retry find that task.
 
     **Stopping.** When ``timeout`` passes, the Zadig task is cancelled (``cancel_on_timeout``) and the
     Airflow task fails with ``ZadigWaitTimeoutError``. Killing the Airflow task cancels the Zadig task
@@ -204,10 +213,30 @@ class ZadigExecuteWorkflowOperator(ZadigTaskWaitOperator):
             [parameter.name for parameter in request.parameters] or "none",
             [job_input.job_name for job_input in request.inputs] or "none",
         )
+        result = self._send_execute_request(request)
+        self._check_project(request, result.project_key)
+        return ZadigTaskRef(
+            result.workflow_key or request.workflow_key,
+            result.project_key or request.project_key,
+            result.task_id,
+        )
+
+    def _send_execute_request(self, request: ExecuteWorkflowRequest) -> ExecuteWorkflowResult:
+        """Send the execute request, and skip Airflow's retries where a retry cannot help."""
         try:
-            result = self.hook.execute_workflow(
+            return self.hook.execute_workflow(
                 request.project_key, request.workflow_key, request.parameters, request.inputs
             )
+        except ZadigAmbiguousRequestError as exc:
+            # Only a run marker lets a retry find a task that this request may have created. Without
+            # one, the retry would execute the workflow again and could start a second task.
+            if not (self.durable and self.run_marker_parameter):
+                fail_without_retry(
+                    exc,
+                    "The Airflow task fails without retries, because a retry could start a second Zadig "
+                    "task. Set run_marker_parameter to let a retry find the task of this try.",
+                )
+            raise
         except ZadigAPIError as exc:
             if isinstance(exc, ZadigNotFoundError) or exc.code == WORKFLOW_NOT_FOUND_CODE:
                 fail_without_retry(exc, _workflow_key_hint(request.workflow_key))
@@ -216,12 +245,6 @@ class ZadigExecuteWorkflowOperator(ZadigTaskWaitOperator):
                 # found"), so every Airflow retry would send the same request and fail the same way.
                 fail_without_retry(exc)
             raise
-        self._check_project(request, result.project_key)
-        return ZadigTaskRef(
-            result.workflow_key or request.workflow_key,
-            result.project_key or request.project_key,
-            result.task_id,
-        )
 
     def _check_project(self, request: ExecuteWorkflowRequest, project_key: str) -> None:
         """Warn when the workflow belongs to another project: Zadig v3.4 does not check it on execute."""

@@ -24,13 +24,13 @@ from airflow_provider_zadig.simulator.errors import (
     json_response,
     success_response,
 )
-from airflow_provider_zadig.simulator.render import view_brief
+from airflow_provider_zadig.simulator.render import VIEW_TYPE_NAMES, view_brief
 from airflow_provider_zadig.simulator.state import Store, ViewRecord
 
 router = APIRouter()
 
 #: OpenAPI workflow types and the internal names that views store.
-VIEW_TYPES = {"custom": "common_workflow", "product": "product_workflow"}
+VIEW_TYPES = {public: internal for internal, public in VIEW_TYPE_NAMES.items()}
 _VIEW_ENTRY_SCHEMA = {
     "workflow_key": "string",
     "workflow_name": "string",

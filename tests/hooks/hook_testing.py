@@ -1,4 +1,4 @@
-"""Payloads and helpers shared by the hook tests: Zadig v3.4 bodies as the server sends them."""
+"""Payloads and fakes shared by the hook tests: Zadig v3.4 bodies as the server sends them."""
 
 from __future__ import annotations
 

@@ -30,6 +30,7 @@ from airflow_provider_zadig.exceptions import (
     ZadigNotFoundError,
 )
 from airflow_provider_zadig.hooks import async_client
+from airflow_provider_zadig.hooks._connection import ZadigConnectionSettings
 from airflow_provider_zadig.hooks.async_client import ZadigAsyncClient, close_shared_sessions
 from airflow_provider_zadig.hooks.zadig import ZadigHook
 
@@ -97,6 +98,32 @@ async def test_per_request_settings(define_connection: Callable[..., str], sessi
     assert call["ssl"] is False
     assert call["timeout"].total == 4
     assert call["proxy"] == "http://proxy.example.com:3128"
+
+
+async def test_environment_proxy_applies(
+    client: ZadigAsyncClient, session: RecordingSession, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://env-proxy.example.com:3128")
+    monkeypatch.delenv("NO_PROXY", raising=False)
+    monkeypatch.delenv("no_proxy", raising=False)
+    session.answers.extend([(200, task_detail()), (200, task_detail())])
+    await client.get_workflow_task("build-images", 7)
+    monkeypatch.setenv("NO_PROXY", "zadig.example.com")
+    await client.get_workflow_task("build-images", 7)
+    assert [call["proxy"] for call in session.calls] == ["http://env-proxy.example.com:3128", None]
+
+
+async def test_netrc_entry_does_not_break_requests(
+    simulator: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # aiohttp fails a request that has both netrc credentials and an Authorization header.
+    netrc = tmp_path / "netrc"
+    netrc.write_text("default login someone password secret\n", encoding="utf-8")
+    netrc.chmod(0o600)
+    monkeypatch.setenv("NETRC", str(netrc))
+    settings = ZadigConnectionSettings(conn_id=CONN_ID, base_url=simulator.url, token=simulator.token)
+    page = await ZadigAsyncClient(settings).list_workflow_tasks("build-images", "simple-service-demo")
+    assert page.total == 0
 
 
 async def test_ca_bundle_becomes_an_ssl_context(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -115,3 +115,10 @@ def test_invalid_definition_is_not_sent(hook: Any, requests_mock: Any) -> None:
     with pytest.raises(ZadigConfigurationError):
         hook.create_workflow("name: [unclosed")
     assert requests_mock.call_count == 0
+
+
+def test_non_utf8_file(tmp_path: Path) -> None:
+    path = tmp_path / "workflow.yaml"
+    path.write_bytes("name: 构建\n".encode("gbk"))
+    with pytest.raises(ZadigConfigurationError, match="is not UTF-8 text"):
+        load_workflow_definition(path)

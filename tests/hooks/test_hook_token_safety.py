@@ -10,8 +10,9 @@ import pytest
 import requests
 from hook_testing import BASE_URL, TASK_URL, TOKEN, RecordingSession, task_list, zadig_error
 
-from airflow_provider_zadig.exceptions import ZadigError
+from airflow_provider_zadig.exceptions import ZadigAPIError, ZadigError
 from airflow_provider_zadig.hooks import async_client
+from airflow_provider_zadig.hooks._errors import MAX_BODY_CHARS
 from airflow_provider_zadig.hooks._http import _BearerAuth
 from airflow_provider_zadig.hooks.async_client import ZadigAsyncClient
 
@@ -99,3 +100,21 @@ async def test_async_client_logs_no_token(
     assert_no_token(caplog.text)
     assert_no_token(str(excinfo.value))
     assert_no_token(repr(client.settings))
+
+
+def test_token_cut_by_truncation_is_redacted(hook: Any, requests_mock: Any) -> None:
+    # The token straddles the point where a long body is cut, so only its first half is quoted.
+    body = "x" * (MAX_BODY_CHARS - len(TOKEN) // 2) + TOKEN + "y" * 100
+    requests_mock.get(TASK_URL, status_code=500, text=body, headers={"Content-Type": "text/plain"})
+    with pytest.raises(ZadigAPIError) as excinfo:
+        hook.get_workflow_task("build-images", 7)
+    assert TOKEN[: len(TOKEN) // 2] not in str(excinfo.value)
+    assert TOKEN[: len(TOKEN) // 2] not in (excinfo.value.description or "")
+
+
+def test_token_not_in_unexpected_body_errors(hook: Any, requests_mock: Any) -> None:
+    requests_mock.get(TASK_URL, status_code=200, text=f"<html>session {TOKEN}</html>")
+    with pytest.raises(ZadigAPIError) as excinfo:
+        hook.get_workflow_task("build-images", 7)
+    assert_no_token(str(excinfo.value))
+    assert_no_token(excinfo.value.description or "")

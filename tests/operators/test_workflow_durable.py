@@ -24,7 +24,7 @@ from workflow_runtime import (
     run_task,
 )
 
-from airflow_provider_zadig.exceptions import ZadigError, ZadigWorkflowTaskError
+from airflow_provider_zadig.exceptions import ZadigAmbiguousRequestError, ZadigError, ZadigWorkflowTaskError
 from airflow_provider_zadig.operators import _durable
 from airflow_provider_zadig.operators.workflow import ZadigExecuteWorkflowOperator
 from airflow_provider_zadig.simulator import ZadigSimulator
@@ -299,4 +299,31 @@ class TestWithoutTaskStateStore:
         assert supervisor.stored_state("run_release") == {}
 
         assert run_try(supervisor, 2, run_marker_parameter="AIRFLOW_RUN") == 1
+        assert simulator.count_requests("POST", TASK_PATH) == 1
+
+
+class TestLostExecuteResponse:
+    """The execute request's response is lost, so the hook cannot tell whether a task started."""
+
+    def test_fails_without_retry(
+        self, release: str, simulator: ZadigSimulator, supervisor: FakeSupervisor
+    ) -> None:
+        simulator.add_fault("POST", TASK_PATH, status=502, times=1)
+        operator = make_operator()
+
+        with pytest.raises(AirflowFailException, match="Set run_marker_parameter") as caught:
+            run_task(operator, make_context(supervisor, operator))
+
+        assert isinstance(caught.value.__cause__, ZadigAmbiguousRequestError)
+        assert simulator.count_requests("POST", TASK_PATH) == 1
+
+    def test_retried_with_run_marker(
+        self, release: str, simulator: ZadigSimulator, supervisor: FakeSupervisor
+    ) -> None:
+        simulator.add_fault("POST", TASK_PATH, status=502, times=1)
+        operator = make_operator(run_marker_parameter="AIRFLOW_RUN")
+
+        with pytest.raises(ZadigAmbiguousRequestError):
+            run_task(operator, make_context(supervisor, operator))
+
         assert simulator.count_requests("POST", TASK_PATH) == 1

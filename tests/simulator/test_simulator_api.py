@@ -170,7 +170,7 @@ def test_pytest_plugin_fixtures(tmp_path):
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_token_helper_imports_no_web_stack():
+def test_build_api_token_imports_no_web_stack():
     code = (
         "import sys; import airflow_provider_zadig.simulator.pytest_plugin; "
         "from airflow_provider_zadig.simulator import build_api_token; "
