@@ -202,8 +202,9 @@ def _check_stage_and_job_names(definition: WorkflowDefinition) -> list[str]:
         for job in stage.jobs:
             if not JOB_NAME_PATTERN.fullmatch(job.name):
                 errors.append(
-                    f"invalid job name {job.name!r} in stage {stage.name!r}: start with a lower-case letter, "
-                    "then use at most 31 lower-case letters, digits or '-'"
+                    f"invalid job name {job.name!r} in stage {stage.name!r}: start with a lower-case letter "
+                    "or a Chinese character, then use at most 31 lower-case letters, digits, Chinese "
+                    "characters or '-'"
                 )
     return errors
 

@@ -105,7 +105,8 @@ def list_workflow_tasks(workflow_key: str, project_key: str, page_num: int, page
     key = require_text("workflow_key", workflow_key)
     project = require_text("project_key", project_key)
     for name, number in (("page_num", page_num), ("page_size", page_size)):
-        # Zadig v3.4 returns every task, unsorted, for a page number or size of 0 or less.
+        # Zadig v3.4 returns every task for a page size of 0, and every task unsorted for a page
+        # number of 0 or less, so only positive numbers are sent.
         if isinstance(number, bool) or not isinstance(number, int) or number < 1:
             raise ZadigConfigurationError(f"{name} must be a positive integer, got {number!r}")
     return RequestSpec(
