@@ -414,6 +414,21 @@ class TestEvaluateApprovalPending:
         assert "no approval named 'deploy-gate'" in result.message
         assert "'job-1-0-0-approval'" in result.message
 
+    def test_unknown_name_fails_while_task_runs(self):
+        task = gated_task("running", "wait_for_approval")
+        result = evaluate(task, WaitCriteria("approval_pending", approval_name="aproval"))
+        assert result is not None
+        assert result.status == "failure"
+        assert "no approval named 'aproval'" in result.message
+        assert "'job-1-0-0-approval'" in result.message
+
+    def test_unknown_name_fails_for_decided_wait(self):
+        task = gated_task("running", "wait_for_approval")
+        result = evaluate(task, WaitCriteria("approval_decided", approval_name="aproval"))
+        assert result is not None
+        assert result.status == "failure"
+        assert "no approval named 'aproval'" in result.message
+
 
 # --- evaluate: approval_decided ---------------------------------------------------------------
 
@@ -738,6 +753,13 @@ class TestTaskWatchFailures:
         watch = self.make_watch()
         watch.record_failure(server_error(429, retry_after=86400.0))
         assert watch.next_pause == 300.0
+
+    def test_retry_after_capped_by_connection(self):
+        watch = self.make_watch()
+        watch.max_retry_after = 30.0
+        watch.record_failure(server_error(429, retry_after=120.0))
+        assert watch.next_pause <= 30.0
+        assert watch.next_pause >= 0.5
 
     def test_backoff_grows_and_resets(self):
         watch = self.make_watch(max_consecutive_failures=10)

@@ -163,6 +163,7 @@ class ZadigWorkflowTaskTrigger(BaseTrigger):
         except Exception as exc:
             message = f"Loading the Zadig connection {self.conn_id!r} failed, so the wait stops: {exc}"
             return watch.subject.result("error", None, message, error=exc)
+        watch.max_retry_after = client.settings.retry_max_wait
         while True:
             try:
                 task = await client.get_workflow_task(self.workflow_key, self.workflow_task_id)

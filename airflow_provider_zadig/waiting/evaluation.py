@@ -155,6 +155,8 @@ def _failure_message(task: WorkflowTask, criteria: WaitCriteria, subject: WaitSu
 def _approval_pending(task: WorkflowTask, criteria: WaitCriteria, subject: WaitSubject) -> WaitResult | None:
     name = criteria.approval_name
     gates = [gate for gate in task.approval_gates() if name is None or gate.matches(name)]
+    if name is not None and not gates and task.stages:
+        return _unknown_approval(task, name, subject)
     # A named stage may contain several approval jobs: a pending one comes first, then one that
     # may still become pending, and a decided one only when no other is left.
     pending = [gate for gate in gates if gate.is_pending]
@@ -180,6 +182,8 @@ def _approval_decided(
     gates = [gate for gate in task.approval_gates() if name is None or gate.matches(name)]
     if not gates and pending_before is not None:
         return _decision_from_task_status(task, subject, pending_before)
+    if name is not None and not gates and task.stages:
+        return _unknown_approval(task, name, subject)
     # Approvals in a skipped stage never run, so they need no decision.
     relevant = [gate for gate in gates if gate.status != WorkflowStatus.SKIPPED]
     for gate in relevant:
@@ -219,6 +223,19 @@ def _decision_from_task_status(
         return _decided(subject, task, gate.model_copy(update={"status": task.status}))
     approved = gate.model_copy(update={"decision": "approve", "status": WorkflowStatus.PASSED})
     return _decided(subject, task, approved)
+
+
+def _unknown_approval(task: WorkflowTask, name: str, subject: WaitSubject) -> WaitResult:
+    # Zadig creates every stage and job of a task when it creates the task, so an approval name that
+    # matches nothing now never will: waiting until the timeout would only hide a typo.
+    gates = task.approval_gates()
+    known = ", ".join(repr(gate.job_task_name or gate.stage_name) for gate in gates) or "none"
+    message = (
+        f"{subject.label} has no approval named {name!r} (its approvals: {known}). Set approval_name "
+        "to a stage name, an approval job name or a job task name of the task, or to None for the "
+        "first pending approval."
+    )
+    return subject.result("failure", task, message)
 
 
 def _ended_first(task: WorkflowTask, criteria: WaitCriteria, subject: WaitSubject) -> WaitResult:

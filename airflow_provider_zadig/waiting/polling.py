@@ -69,6 +69,9 @@ class TaskWatch:
         self.last_task: WorkflowTask | None = None
         #: Seconds to wait before the next poll: ``check_interval``, or a backoff after a failure.
         self.next_pause = check_interval
+        #: The longest ``Retry-After`` that is honoured, usually the connection's ``retry_max_wait``
+        #: (never less than ``check_interval``). ``None``: up to the backoff limit of 300 s.
+        self.max_retry_after: float | None = None
         self._log = log
         self._pending: ApprovalGate | None = None
 
@@ -116,6 +119,8 @@ class TaskWatch:
             )
             return self.subject.result("error", self.last_task, message, error=exc)
         retry_after = exc.retry_after if isinstance(exc, ZadigAPIError) else None
+        if retry_after is not None and self.max_retry_after is not None:
+            retry_after = min(retry_after, max(self.max_retry_after, self.check_interval))
         max_pause = max(MAX_FAILURE_BACKOFF, self.check_interval)
         self.next_pause = min(
             backoff_delay(self.failures, self.check_interval, max_pause, retry_after), max_pause
@@ -186,6 +191,8 @@ def wait_for_task(
         check_interval=check_interval,
         max_consecutive_failures=max_consecutive_failures,
     )
+    settings = getattr(hook, "settings", None)
+    watch.max_retry_after = getattr(settings, "retry_max_wait", None)
     watch.log_start(deadline)
     end = None if deadline is None else time.monotonic() + (deadline - time.time())
     while True:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -67,6 +68,8 @@ class FakeClient:
         self.reads: list[tuple[str, int]] = []
         self.cancels: list[tuple[str, int]] = []
         self.cancel_result = cancel_result
+        # The real client's connection settings; the trigger reads retry_max_wait from them.
+        self.settings = SimpleNamespace(retry_max_wait=30.0)
 
     async def get_workflow_task(self, workflow_key: str, task_id: int) -> WorkflowTask:
         self.reads.append((workflow_key, task_id))
