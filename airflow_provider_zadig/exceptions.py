@@ -5,7 +5,8 @@ Every exception derives from :class:`ZadigError`, which derives from Airflow's `
 so that sensors apply ``soft_fail`` and Airflow retry policies can match on the class::
 
     ZadigError
-    ├── ZadigConfigurationError         invalid connection or operator argument, found before any request
+    ├── ZadigConfigurationError         invalid connection or operator argument, found before any request;
+    │                                   also an AirflowFailException, so Airflow does not retry the task
     ├── ZadigConnectionError            no HTTP response: refused, reset, DNS or TLS failure, read timeout
     │   └── ZadigAmbiguousRequestError  a creating request whose outcome is unknown, so it was not re-sent
     ├── ZadigAPIError                   the server answered with an error status
@@ -28,15 +29,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.providers.common.compat.sdk import AirflowException
+from airflow.providers.common.compat.sdk import AirflowException, AirflowFailException
 
 
 class ZadigError(AirflowException):
     """Base class of every error raised by the Zadig provider."""
 
 
-class ZadigConfigurationError(ZadigError):
-    """An invalid connection setting or operator argument, detected before any request is sent."""
+class ZadigConfigurationError(ZadigError, AirflowFailException):
+    """
+    An invalid connection setting or operator argument, detected before any request is sent.
+
+    It also derives from ``AirflowFailException``, so the task fails at once: every retry would
+    meet the same setting.
+    """
 
 
 class ZadigConnectionError(ZadigError):
