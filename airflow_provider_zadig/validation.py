@@ -72,15 +72,17 @@ def check_execute_request(
     return warnings
 
 
-def validate_workflow_definition(definition: WorkflowDefinition) -> list[str]:
+def validate_workflow_definition(definition: WorkflowDefinition | Mapping[str, Any]) -> list[str]:
     """
     Apply the checks that Zadig v3.4 makes when it creates or updates a workflow.
 
-    :param definition: the workflow definition to send.
+    :param definition: the workflow definition to send, as a model or as a dict.
     :return: warnings about settings that the server accepts but that are probably mistakes.
     :raises ZadigConfigurationError: listing an invalid workflow key, an empty project, duplicate stage
         or job names, and job names that :data:`JOB_NAME_PATTERN` does not match.
     """
+    if isinstance(definition, Mapping):
+        definition = _parse_definition(definition)
     errors: list[str] = []
     if not WORKFLOW_KEY_PATTERN.fullmatch(definition.name):
         errors.append(
@@ -95,6 +97,20 @@ def validate_workflow_definition(definition: WorkflowDefinition) -> list[str]:
             f"invalid workflow definition {definition.name!r}: " + "; ".join(errors)
         )
     return _definition_warnings(definition)
+
+
+def _parse_definition(definition: Mapping[str, Any]) -> WorkflowDefinition:
+    from pydantic import ValidationError
+
+    from airflow_provider_zadig.models import WorkflowDefinition
+    from airflow_provider_zadig.models.base import describe_validation_error
+
+    try:
+        return WorkflowDefinition.model_validate(dict(definition))
+    except ValidationError as error:
+        raise ZadigConfigurationError(
+            f"invalid workflow definition: {describe_validation_error(error)}"
+        ) from error
 
 
 def _parse_items(items: Sequence[Any] | None, field: str) -> list[Any]:

@@ -264,3 +264,14 @@ class TestValidateWorkflowDefinition:
         assert "invalid workflow key 'bad key'" in message
         assert "'project' is empty" in message
         assert "invalid job name 'Build'" in message
+
+
+def test_definition_accepted_as_dict():
+    definition = {"name": "rel", "project": "demo", "concurrency_limit": 1, "stages": []}
+    assert validate_workflow_definition(definition) == []
+
+
+def test_definition_dict_with_unknown_key_rejected():
+    definition = {"name": "rel", "project": "demo", "concurency_limit": 1}
+    with pytest.raises(ZadigConfigurationError, match="concurency_limit"):
+        validate_workflow_definition(definition)

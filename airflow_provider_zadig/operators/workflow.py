@@ -259,12 +259,44 @@ class ZadigExecuteWorkflowOperator(ZadigTaskWaitOperator):
             )
 
     def _read_workflow(self, request: ExecuteWorkflowRequest) -> WorkflowDetail:
+        self._check_workflow_in_project(request)
         try:
             workflow = self.hook.get_workflow(request.workflow_key, request.project_key)
         except ZadigNotFoundError as exc:
             fail_without_retry(exc, _workflow_key_hint(request.workflow_key))
         self._display_name = workflow.workflow_name or None
         return workflow
+
+    def _check_workflow_in_project(self, request: ExecuteWorkflowRequest) -> None:
+        """
+        Fail unless the project lists the workflow key.
+
+        Zadig v3.4 compares project_key with the workflow's project neither on execute nor in the
+        workflow detail, so a wrong project key would start the workflow of another project.
+        """
+        workflows = self.hook.list_workflows(request.project_key)
+        if any(workflow.workflow_key == request.workflow_key for workflow in workflows):
+            return
+        named = [
+            workflow.workflow_key for workflow in workflows if workflow.workflow_name == request.workflow_key
+        ]
+        if named:
+            hint = (
+                f"{request.workflow_key!r} is the display name of the workflow with key {named[0]!r}: "
+                "use the key."
+            )
+        elif workflows:
+            keys = ", ".join(sorted(workflow.workflow_key for workflow in workflows))
+            key_hint = _workflow_key_hint(request.workflow_key)
+            hint = f"{key_hint} Its workflow keys: {keys}." if key_hint else f"Its workflow keys: {keys}."
+        else:
+            hint = "The project lists no workflows: check project_key."
+        fail_without_retry(
+            ZadigConfigurationError(
+                f"Workflow {request.workflow_key!r} is not in Zadig project {request.project_key!r}. {hint} "
+                "Set check_inputs=False to skip this check."
+            )
+        )
 
     def _check_request(self, workflow: WorkflowDetail, request: ExecuteWorkflowRequest) -> None:
         from airflow_provider_zadig.validation import check_execute_request

@@ -229,6 +229,28 @@ class TestUnknownWorkflow:
         assert simulator.count_requests("POST", TASK_PATH) == 0
 
 
+class TestWorkflowProject:
+    def test_wrong_project_executes_nothing(
+        self, zadig_connection: str, simulator: ZadigSimulator, supervisor: FakeSupervisor
+    ) -> None:
+        operator = make_operator(project_key="simple-service-demo", workflow_key="build-deploy")
+
+        with pytest.raises(AirflowFailException, match="not in Zadig project 'simple-service-demo'"):
+            run_task(operator, make_context(supervisor, operator))
+
+        assert simulator.count_requests("POST", TASK_PATH) == 0
+
+    def test_display_name_suggests_key(
+        self, zadig_connection: str, simulator: ZadigSimulator, supervisor: FakeSupervisor
+    ) -> None:
+        operator = make_operator(project_key="lilian-test", workflow_key="offline service")
+
+        with pytest.raises(AirflowFailException, match="display name of the workflow with key 'xiaxianfuwu'"):
+            run_task(operator, make_context(supervisor, operator))
+
+        assert simulator.count_requests("POST", TASK_PATH) == 0
+
+
 class TestServerRejections:
     @pytest.mark.parametrize(
         ("parameter", "description"),
