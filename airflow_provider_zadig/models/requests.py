@@ -12,6 +12,7 @@ from airflow_provider_zadig.models.base import ZadigRequestModel
 # The view API accepts only ``custom`` and ``product``, while other responses show the internal
 # names that Zadig maps them to.
 INTERNAL_WORKFLOW_TYPES = {"common_workflow": "custom", "product_workflow": "product"}
+MAX_INT64 = 2**63 - 1
 
 
 class RepoParameter(ZadigRequestModel):
@@ -47,10 +48,11 @@ class RepoParameter(ZadigRequestModel):
 def _to_pr_number(item: Any) -> int:
     if isinstance(item, bool):
         raise ValueError(f"invalid pull request number {item!r}: expected an integer")
-    if isinstance(item, int):
-        return item
     if isinstance(item, str) and item.strip().isdigit():
-        return int(item.strip())
+        item = int(item.strip())
+    # Zadig stores pull request numbers as Go int64 values.
+    if isinstance(item, int) and -MAX_INT64 <= item <= MAX_INT64:
+        return item
     raise ValueError(f"invalid pull request number {item!r}: expected an integer such as 12")
 
 

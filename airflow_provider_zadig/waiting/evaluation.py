@@ -147,7 +147,8 @@ def _failure_message(task: WorkflowTask, criteria: WaitCriteria, subject: WaitSu
     parts.extend(decision_text(gate) for gate in task.approval_gates() if gate.decision == "reject")
     if task.status == WorkflowStatus.CANCELLED and task.task_revoker:
         parts.append(f"cancelled by {task.task_revoker}")
-    if task.error:
+    job_errors = {job.error for job in task.jobs if job.error}
+    if task.error and task.error not in job_errors:
         parts.append(f"task error: {task.error}")
     return "; ".join(parts) + "."
 

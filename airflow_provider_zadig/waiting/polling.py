@@ -217,4 +217,5 @@ def format_epoch(epoch: float) -> str:
 
 def _describe_error(exc: BaseException) -> str:
     status = f" (HTTP {exc.status_code})" if isinstance(exc, ZadigAPIError) else ""
-    return truncate(f"{type(exc).__name__}{status}: {exc}", 500)
+    # Exception messages end with a full stop, and callers add their own.
+    return truncate(f"{type(exc).__name__}{status}: {exc}", 500).rstrip(".")
