@@ -2,8 +2,8 @@
 Local checks that catch what a Zadig server would reject, or silently ignore, before any request.
 
 :func:`check_execute_request` compares an execute request with the saved workflow. Zadig v3.4 rejects
-an unknown parameter or a bad choice value with HTTP 500, and it ignores unknown ``inputs[].job_name``
-entries, so a misspelt job name turns a release into a run of the saved defaults (v3.4.0) or into a
+an unknown parameter or a bad choice value with HTTP 500. It ignores unknown ``inputs[].job_name``
+entries, so a misspelt job name turns a release into a run of the saved defaults (v3.4.0), or into a
 run where every job is skipped (v3.4.1 and later).
 
 :func:`validate_workflow_definition` applies the lint rules that ``POST /api/aslan/workflow/v4`` and
@@ -149,8 +149,8 @@ def _check_inputs(
         errors.append(f"job {name!r} is given more than once in inputs")
     if not inputs:
         return
-    given = {job_input.job_name for job_input in inputs}
-    left_out = [name for name in known if name not in given]
+    named_in_inputs = {job_input.job_name for job_input in inputs}
+    left_out = [name for name in known if name not in named_in_inputs]
     if left_out:
         warnings.append(
             f"workflow jobs not in inputs: {_join(left_out)}. Zadig 3.4.0 runs them with their saved "
@@ -229,9 +229,9 @@ def _definition_warnings(definition: WorkflowDefinition) -> list[str]:
     warnings: list[str] = []
     limit = definition.concurrency_limit
     if limit is None or limit == 0 or limit < -1:
-        shown = "not set, so the server stores 0" if limit is None else f"{limit}"
+        limit_text = "not set, so the server stores 0" if limit is None else f"{limit}"
         warnings.append(
-            f"concurrency_limit is {shown}: Zadig never starts tasks of this workflow; "
+            f"concurrency_limit is {limit_text}: Zadig never starts tasks of this workflow; "
             "set 1 for one task at a time or -1 for no limit"
         )
     for stage in definition.stages:

@@ -10,7 +10,7 @@ Zadig v3.4 sends errors in several shapes:
 
 Gateways in front of it add HTML and plain-text pages. The class follows
 the body as well as the status, and every message names the request, keeps the server's text and
-says what to do next.
+states what to do next.
 
 Imports neither ``requests`` nor ``aiohttp``.
 """
@@ -223,7 +223,7 @@ def is_duplicate_ticket(error: ZadigAPIError) -> bool:
     Return whether Zadig rejected a pre-approval ticket because one with its approval id exists.
 
     Zadig sends code 7100 (``ErrCreateApprovalTicket``) for a missing project as well. Only the
-    description tells the two apart: a duplicate carries Mongo's ``E11000 duplicate key error``.
+    description distinguishes them: a duplicate carries Mongo's ``E11000 duplicate key error``.
     """
     description = (error.description or "").lower()
     return error.code == 7100 and ("e11000" in description or "duplicate key" in description)

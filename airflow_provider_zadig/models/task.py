@@ -86,9 +86,9 @@ class ApprovalGate(BaseModel):
     stage_name: str
     # The approval job's own name (``approval-prod``), or ``None`` for a stage-level approval.
     job_name: str | None = None
-    # The name the approve call expects in its ``stage_name`` field: the job task name
-    # (``job-1-0-0-approval-prod``) for an approval job, the stage name for a stage-level approval,
-    # or ``None`` when an older server reports a pending approval only through the task status.
+    # The name the approve call expects in its ``stage_name`` field. It is the job task name
+    # (``job-1-0-0-approval-prod``) for an approval job and the stage name for a stage-level approval.
+    # It is ``None`` when an older server reports a pending approval only through the task status.
     job_task_name: str | None = None
     # ``native``, ``lark``, ``dingtalk`` or ``workwx``.
     approval_type: str = "native"
@@ -120,7 +120,7 @@ class ApprovalGate(BaseModel):
         return [f"{vote.user_name}: {vote.comment}" for vote in self.votes if vote.comment]
 
     def matches(self, name: str) -> bool:
-        """Whether ``name`` is this gate's stage name, approval job name or job task name."""
+        """Check whether ``name`` is this gate's stage name, approval job name or job task name."""
         return name in {self.stage_name, self.job_name, self.job_task_name}
 
 
@@ -256,8 +256,8 @@ class WorkflowTask(ZadigResponseModel):
         """
         Return every approval of the task, in stage order, in either shape.
 
-        When an older server reports ``wait_for_approval`` on the task itself and no stage says
-        which approval waits, one pending gate without a job task name stands for it.
+        When an older server reports ``wait_for_approval`` on the task itself and no stage names
+        the waiting approval, one pending gate without a job task name represents it.
         """
         gates: list[ApprovalGate] = []
         for stage in self.stages:

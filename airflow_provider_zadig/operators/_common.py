@@ -1,5 +1,5 @@
 """
-What the Zadig operators share: XCom keys, argument checks, the execute request body, secret masking,
+Helpers shared by the Zadig operators: XCom keys, argument checks, the execute request body, secret masking,
 and failures that skip Airflow's retries.
 
 Importing this module loads neither ``requests`` nor the models, so DAG files stay cheap to parse.
@@ -121,7 +121,7 @@ def one_or_many(value: Any, argument: str, expected: str = "a list") -> list[Any
     ``None`` and ``""`` give an empty list, and a single string or mapping is one item, so
     ``envs="prod"`` means ``["prod"]``.
 
-    :param expected: what the error message says the argument should be, such as ``a list``.
+    :param expected: the form the error message names for the argument, such as ``a list``.
     :raises ZadigConfigurationError: the value is neither an item nor a sequence.
     """
     if value is None or value == "":

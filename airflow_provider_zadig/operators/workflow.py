@@ -71,10 +71,10 @@ class ZadigExecuteWorkflowOperator(ZadigTaskWaitOperator):
     and a task that passed succeeds at once, without a second execute request. For a task that ended
     ``failed``, ``timeout``, ``cancelled`` or ``reject``, ``failed_task_policy`` decides. Clearing
     the Airflow task starts afresh. Airflow before 3.3 has no ``task_state_store``, so there each
-    try executes a new task unless ``run_marker_parameter`` is set. When the response to the execute
-    request is lost (a read timeout, or HTTP 502, 503 or 504 from a gateway) and the hook cannot tell
-    whether a task started, the Airflow task fails without retries unless ``run_marker_parameter``
-    is set, because only the marker lets a retry find that task.
+    try executes a new task unless ``run_marker_parameter`` is set. The response to the execute
+    request can be lost (a read timeout, or HTTP 502, 503 or 504 from a gateway) so that the hook
+    cannot tell whether a task started. Then the Airflow task fails without retries unless
+    ``run_marker_parameter`` is set, because only the marker lets a retry find that task.
 
     **Stopping.** When ``timeout`` passes, the Zadig task is cancelled (``cancel_on_timeout``) and the
     Airflow task fails with ``ZadigWaitTimeoutError``. Killing the Airflow task cancels the Zadig task

@@ -316,7 +316,7 @@ class ZadigRetryWorkflowTaskOperator(ZadigTaskWaitOperator):
             )
         self.log.info("Retrying Zadig %s, which ended %r", ref, task.status.value)
         # NOTE: a worker lost between this call and the task state write leaves no record, so the
-        # next Airflow try sees the retried task running and fails as for any non-retryable status.
+        # next Airflow try finds the retried task running and fails as for any non-retryable status.
         self.hook.retry_workflow_task(ref.workflow_key, ref.task_id, ref.project_key)
         return None
 

@@ -39,8 +39,9 @@ class ZadigWorkflowTaskTrigger(BaseTrigger):
       HTTP 429, 502, 503, 504).
 
     After the n-th transient error in a row, the next poll waits a random time between half and all
-    of ``check_interval`` × 2^(n − 1) seconds, or longer when the server's ``Retry-After`` asks for
-    it. The wait is cut to 300 s (or ``check_interval`` when longer) and never runs past ``deadline``.
+    of ``check_interval`` × 2^(n − 1) seconds, or longer when the server's ``Retry-After`` requests
+    it, up to the connection's ``retry_max_wait``. The wait is cut to 300 s (or ``check_interval`` when
+    longer) and never runs past ``deadline``.
 
     :param conn_id: the Zadig connection id. The triggerer reads the token from it, so the token is
         never part of the serialized trigger.

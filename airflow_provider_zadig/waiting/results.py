@@ -1,5 +1,5 @@
 """
-How a wait ended, and the trigger event that carries it from the triggerer back to the task.
+The outcome of a wait, and the trigger event that carries it from the triggerer back to the task.
 
 The event is a plain JSON dict with one shape for every outcome::
 
@@ -44,7 +44,7 @@ _EVENT_FIELDS: dict[str, tuple[type, ...]] = {
 @dataclass(frozen=True)
 class WaitResult:
     """
-    How a wait ended: the fields of the trigger event.
+    The outcome of a wait: the fields of the trigger event.
 
     ``status`` is ``success``, ``failure`` (the task or its approval ended the wrong way),
     ``timeout`` (the wait deadline passed) or ``error`` (the task could not be read).

@@ -126,8 +126,8 @@ def test_second_vote_counts_as_done(
     hook: Any, requests_mock: Any, log_text: Any, earlier_vote: str, approve: bool
 ) -> None:
     requests_mock.get(TASK_URL, json=task_detail())
-    refused = zadig_error(6169, "批准工作流任务失败", f"svc-user have {earlier_vote} already")
-    requests_mock.post(APPROVE_URL, status_code=400, json=refused)
+    rejection = zadig_error(6169, "批准工作流任务失败", f"svc-user have {earlier_vote} already")
+    requests_mock.post(APPROVE_URL, status_code=400, json=rejection)
     gate = hook.approve_workflow_task("build-images", 7, "approval", approve=approve)
     assert gate.job_task_name == "job-1-0-0-approval"
     assert len(approve_posts(requests_mock)) == 1
@@ -136,8 +136,8 @@ def test_second_vote_counts_as_done(
 
 def test_user_without_authority_is_a_permanent_permission_error(hook: Any, requests_mock: Any) -> None:
     requests_mock.get(TASK_URL, json=task_detail())
-    refused = zadig_error(6169, "批准工作流任务失败", "user svc-user has no authority to Approve")
-    requests_mock.post(APPROVE_URL, status_code=400, json=refused)
+    rejection = zadig_error(6169, "批准工作流任务失败", "user svc-user has no authority to Approve")
+    requests_mock.post(APPROVE_URL, status_code=400, json=rejection)
     with pytest.raises(ZadigPermissionError) as excinfo:
         hook.approve_workflow_task("build-images", 7, "approval")
     exc = excinfo.value
@@ -151,8 +151,8 @@ def test_user_without_authority_is_a_permanent_permission_error(hook: Any, reque
 
 def test_not_found_approval_lists_the_approvals(hook: Any, requests_mock: Any) -> None:
     requests_mock.get(TASK_URL, json=task_detail())
-    refused = zadig_error(6169, "批准工作流任务失败", "not found approval")
-    requests_mock.post(APPROVE_URL, status_code=400, json=refused)
+    rejection = zadig_error(6169, "批准工作流任务失败", "not found approval")
+    requests_mock.post(APPROVE_URL, status_code=400, json=rejection)
     with pytest.raises(ZadigNotFoundError) as excinfo:
         hook.approve_workflow_task("build-images", 7, "deploy")
     message = str(excinfo.value)

@@ -256,7 +256,7 @@ class TestUpdateWorkflow:
         assert isinstance(caught.value.__cause__, ZadigNotFoundError)
         assert simulator.count_requests("PUT", UPDATE_PATH) == 1
 
-    def test_display_name_taken(self, simulator: ZadigSimulator, zadig_connection: str) -> None:
+    def test_duplicate_display_name_rejected(self, simulator: ZadigSimulator, zadig_connection: str) -> None:
         ZadigCreateWorkflowOperator(task_id="create", definition=definition()).execute({})
         taken = definition(display_name="offline service")
 

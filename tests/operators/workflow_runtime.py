@@ -7,7 +7,7 @@ place and replies from memory. Everything on the task side is Airflow's own code
 ``RuntimeTaskInstance`` that pushes and pulls XComs, the ``TaskStateStoreAccessor`` behind
 ``context["task_state_store"]``, ``mask_secret``, template rendering and ``resume_execution``.
 The supervisor keeps task state per DAG run, task and map index, so every try of a task instance
-sees what earlier tries stored, as Airflow's ``task_state_store`` table does.
+reads what earlier tries stored, as Airflow's ``task_state_store`` table does.
 """
 
 from __future__ import annotations
